@@ -1,0 +1,88 @@
+"""Create the table, the queue with its dead-letter queue, and the images bucket, if missing.
+
+Used by `make run`, the docker-compose stack and the tests, against LocalStack or moto; on AWS
+the CDK app creates these. Run as `python -m service.bootstrap`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from service.aws import AwsClients, aws_call, make_clients
+from service.settings import ConfigError, aws_from_env
+
+# Long enough for a render plus uploads, the worker's heartbeat extends it for longer jobs.
+VISIBILITY_TIMEOUT_SECONDS = 120
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resources:
+    """Names of what the stack needs."""
+
+    table_name: str = "sd_tasks"
+    queue_name: str = "sd-tasks"
+    bucket_name: str = "sd-images"
+    max_receive_count: int = 5
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Resources:
+        """Read DYNAMODB_TABLE, QUEUE_NAME, IMAGES_BUCKET and MAX_RECEIVE_COUNT."""
+        raw_count = env.get("MAX_RECEIVE_COUNT", "5")
+        if not raw_count.isdigit() or int(raw_count) < 1:
+            raise ConfigError(f"MAX_RECEIVE_COUNT must be a positive integer, got {raw_count!r}")
+        return cls(
+            table_name=env.get("DYNAMODB_TABLE") or cls.table_name,
+            queue_name=env.get("QUEUE_NAME") or cls.queue_name,
+            bucket_name=env.get("IMAGES_BUCKET") or cls.bucket_name,
+            max_receive_count=int(raw_count),
+        )
+
+
+def ensure_resources(clients: AwsClients, resources: Resources) -> str:
+    """Create whatever is missing and return the queue's URL. Safe to run again."""
+    with aws_call("CreateTable"):
+        existing = clients.dynamodb.list_tables()["TableNames"]
+        if resources.table_name not in existing:
+            clients.dynamodb.create_table(
+                TableName=resources.table_name,
+                AttributeDefinitions=[{"AttributeName": "taskId", "AttributeType": "S"}],
+                KeySchema=[{"AttributeName": "taskId", "KeyType": "HASH"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+            clients.dynamodb.get_waiter("table_exists").wait(TableName=resources.table_name)
+    with aws_call("CreateQueue"):
+        dlq_url = clients.sqs.create_queue(QueueName=f"{resources.queue_name}-dlq")["QueueUrl"]
+        dlq_arn = clients.sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": resources.max_receive_count}
+        queue_url = clients.sqs.create_queue(
+            QueueName=resources.queue_name,
+            Attributes={
+                "VisibilityTimeout": str(VISIBILITY_TIMEOUT_SECONDS),
+                "RedrivePolicy": json.dumps(redrive),
+            },
+        )["QueueUrl"]
+    with aws_call("CreateBucket"):
+        buckets = {bucket["Name"] for bucket in clients.s3.list_buckets().get("Buckets", [])}
+        if resources.bucket_name not in buckets:
+            clients.s3.create_bucket(Bucket=resources.bucket_name)
+    return queue_url
+
+
+def main() -> None:
+    """Create the resources named by the environment and print the queue URL."""
+    try:
+        clients = make_clients(aws_from_env(os.environ))
+        resources = Resources.from_env(os.environ)
+    except ConfigError as exc:
+        sys.exit(f"configuration error: {exc}")
+    print(ensure_resources(clients, resources))
+
+
+if __name__ == "__main__":
+    main()

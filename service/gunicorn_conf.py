@@ -1,0 +1,33 @@
+"""gunicorn settings, sized for a 0.5 to 1 vCPU Fargate task behind an ALB."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from service.settings import ConfigError, settings_from_env
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
+# Requests spend most of their time waiting on DynamoDB and SQS, so threads serve them well;
+# two processes keep one busy while the other collects garbage or restarts.
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+timeout = 30
+# ECS waits stopTimeout (30 s by default) after SIGTERM; finish in-flight requests before that.
+graceful_timeout = 20
+# Longer than the ALB's 60 s idle timeout, so the ALB never reuses a connection gunicorn closed.
+keepalive = 75
+accesslog = None  # the app logs one JSON line per request
+errorlog = "-"
+max_requests = 0
+
+
+def on_starting(server: Any) -> None:
+    """Refuse to start, with one line, when the configuration is incomplete."""
+    try:
+        settings_from_env()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,156 @@
+"""Settings read once from the environment at start-up, parsed, checked and typed."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+DEFAULT_ALLOWED_APIS = ("/sdapi/v1/txt2img", "/sdapi/v1/img2img")
+# DynamoDB refuses items over 400 KB and the request is stored in the item, so a body must stay
+# well under that; larger inputs will travel through S3 ("storage": "s3") once that is built.
+DYNAMODB_SAFE_BODY_BYTES = 380_000
+
+
+class ConfigError(Exception):
+    """A required setting is missing or a value cannot be parsed; the message is one line."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskLimits:
+    """What a GPU operator allows one task to ask for."""
+
+    max_steps: int = 150
+    max_side: int = 2048
+    max_pixels: int = 1024 * 1024 * 4
+    max_images: int = 8
+    max_prompt_chars: int = 10_000
+    max_init_images: int = 4
+
+
+@dataclass(frozen=True, kw_only=True)
+class AwsSettings:
+    """How the process reaches AWS (or an emulator)."""
+
+    region: str
+    endpoint_url: str | None = None
+    connect_timeout: float = 2.0
+    read_timeout: float = 5.0
+    max_attempts: int = 3
+    max_pool_connections: int = 10
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything the API process is configured with."""
+
+    table_name: str
+    queue_url: str
+    cloudfront_domain: str
+    aws: AwsSettings
+    allowed_apis: tuple[str, ...] = DEFAULT_ALLOWED_APIS
+    max_body_bytes: int = 350_000
+    cors_allow_origins: tuple[str, ...] = ("*",)
+    task_ttl_days: int = 30
+    ready_cache_seconds: float = 5.0
+    log_level: str = "INFO"
+    limits: TaskLimits = field(default_factory=TaskLimits)
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be greater than 0, got {value}")
+    return value
+
+
+def _list(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _required(env: Mapping[str, str], name: str, purpose: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"{name} is not set: it must name {purpose}")
+    return value
+
+
+def allowed_apis_from_env(env: Mapping[str, str]) -> tuple[str, ...]:
+    """Parse ALLOWED_APIS, shared by the API and the worker so both refuse the same paths."""
+    apis = _list(env, "ALLOWED_APIS", DEFAULT_ALLOWED_APIS)
+    if not apis:
+        raise ConfigError("ALLOWED_APIS is empty: list at least one WebUI path")
+    for api in apis:
+        if not api.startswith("/sdapi/"):
+            raise ConfigError(f"ALLOWED_APIS entry {api!r} is not a WebUI /sdapi/ path")
+    return apis
+
+
+def aws_from_env(env: Mapping[str, str], *, pool_size: int = 10) -> AwsSettings:
+    """Parse the settings every AWS client of the process shares."""
+    region = env.get("AWS_REGION", "").strip() or env.get("AWS_DEFAULT_REGION", "").strip()
+    if not region:
+        raise ConfigError("AWS_REGION is not set: it must name the region of the table and queue")
+    return AwsSettings(
+        region=region,
+        endpoint_url=env.get("AWS_ENDPOINT_URL", "").strip() or None,
+        connect_timeout=_float(env, "AWS_CONNECT_TIMEOUT", 2.0),
+        read_timeout=_float(env, "AWS_READ_TIMEOUT", 5.0),
+        max_attempts=_int(env, "AWS_MAX_ATTEMPTS", 3, minimum=1),
+        max_pool_connections=pool_size,
+    )
+
+
+def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
+    """Build the API's settings from the environment, or raise ConfigError naming the problem."""
+    env = os.environ if env is None else env
+    max_body = _int(env, "MAX_BODY_BYTES", 350_000, minimum=1024)
+    if max_body > DYNAMODB_SAFE_BODY_BYTES:
+        raise ConfigError(
+            f"MAX_BODY_BYTES must be at most {DYNAMODB_SAFE_BODY_BYTES}: the request is stored in "
+            "a DynamoDB item, which cannot exceed 400 KB"
+        )
+    threads = _int(env, "GUNICORN_THREADS", 4, minimum=1)
+    limits = TaskLimits(
+        max_steps=_int(env, "MAX_STEPS", TaskLimits.max_steps, minimum=1),
+        max_side=_int(env, "MAX_SIDE", TaskLimits.max_side, minimum=64),
+        max_pixels=_int(env, "MAX_PIXELS", TaskLimits.max_pixels, minimum=64 * 64),
+        max_images=_int(env, "MAX_IMAGES", TaskLimits.max_images, minimum=1),
+    )
+    return Settings(
+        table_name=env.get("DYNAMODB_TABLE", "").strip() or "sd_tasks",
+        queue_url=_required(env, "QUEUE_URL", "the SQS queue that feeds the workers"),
+        cloudfront_domain=_required(
+            env, "CLOUDFRONT_DOMAIN", "the CloudFront domain (or base URL) that serves the images"
+        ),
+        aws=aws_from_env(env, pool_size=max(10, threads)),
+        allowed_apis=allowed_apis_from_env(env),
+        max_body_bytes=max_body,
+        cors_allow_origins=_list(env, "CORS_ALLOW_ORIGINS", ("*",)),
+        task_ttl_days=_int(env, "TASK_TTL_DAYS", 30),
+        ready_cache_seconds=_float(env, "READY_CACHE_SECONDS", 5.0),
+        log_level=env.get("LOG_LEVEL", "").strip().upper() or "INFO",
+        limits=limits,
+    )

@@ -1,0 +1,1 @@
+"""The /task resource: schemas, logic and views."""

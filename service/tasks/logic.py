@@ -1,0 +1,115 @@
+"""Task logic: submit and describe tasks. No Flask here; adapters are handed in."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from service import contract
+from service.errors import AwsUnavailable, ConditionFailed, TaskNotFound, TaskNotQueued
+from service.queue import TaskQueue
+from service.store import TaskRecord, TaskStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubmittedTask:
+    """What POST /task answers."""
+
+    task_id: str
+    status: str
+    submit_time: str
+
+
+def image_base_url(cloudfront_domain: str) -> str:
+    """Turn CLOUDFRONT_DOMAIN (a bare domain, or a base URL with a scheme) into a URL prefix."""
+    base = cloudfront_domain.strip().rstrip("/")
+    return base if "://" in base else f"https://{base}"
+
+
+def image_url(base_url: str, stored: str) -> str:
+    """Make an absolute URL of a stored S3 key; full URLs written by older workers pass through."""
+    if stored.startswith(("https://", "http://")):
+        return stored
+    return f"{base_url}/{quote(stored.lstrip('/'), safe='/')}"
+
+
+def describe(record: TaskRecord, *, base_url: str) -> dict[str, Any]:
+    """Present a stored task as GET /task answers it: plain JSON, absolute URLs."""
+    result = record.process_result
+    stored_images = list(result.images) if result else []
+    if record.image_url and record.image_url not in stored_images:
+        stored_images.append(record.image_url)
+    answer: dict[str, Any] = {
+        "taskId": record.task_id,
+        "taskStatus": record.status,
+        "submitTime": record.submit_time,
+        "images": [image_url(base_url, image) for image in stored_images],
+    }
+    if record.process_time:
+        answer["processTime"] = contract.normalise_timestamp(record.process_time)
+    if record.status == contract.FAILED:
+        answer["error"] = (result.error if result else "") or "The task failed."
+    return answer
+
+
+class TaskService:
+    """Submits tasks (item first, then message) and reads them back."""
+
+    def __init__(
+        self, *, store: TaskStore, queue: TaskQueue, cloudfront_domain: str, ttl_days: int
+    ) -> None:
+        self._store = store
+        self._queue = queue
+        self._base_url = image_base_url(cloudfront_domain)
+        self._ttl = timedelta(days=ttl_days) if ttl_days else None
+
+    def submit(self, *, api: str, payload: dict[str, Any]) -> SubmittedTask:
+        """Store a validated request as a waiting task and queue it for the workers.
+
+        The item is written first so a worker never receives a message for a missing task. When
+        the message cannot be sent, the task is marked failed: nothing will ever pick it up.
+        """
+        task_id = str(uuid.uuid4())
+        now = datetime.now(UTC)
+        submit_time = contract.utc_timestamp(now)
+        self._store.create(
+            task_id=task_id,
+            request_data=contract.request_data(api, payload),
+            submit_time=submit_time,
+            expires_at=int((now + self._ttl).timestamp()) if self._ttl else None,
+        )
+        try:
+            self._queue.send(task_id)
+        except AwsUnavailable as exc:
+            self._fail_unqueued(task_id, exc)
+            raise TaskNotQueued(
+                "The task could not be queued and was marked failed; submit it again."
+            ) from exc
+        return SubmittedTask(task_id=task_id, status=contract.WAITING, submit_time=submit_time)
+
+    def _fail_unqueued(self, task_id: str, cause: AwsUnavailable) -> None:
+        log.error("queueing failed", extra={"task_id": task_id, "reason": str(cause)})
+        try:
+            self._store.mark_failed(
+                task_id=task_id,
+                reason=f"The task could not be queued: {cause}",
+                from_statuses=(contract.WAITING,),
+            )
+        except ConditionFailed:
+            # A send that timed out may still have reached the queue, and a worker moved on.
+            log.warning("task moved on before it was marked failed", extra={"task_id": task_id})
+        except AwsUnavailable:
+            log.exception("could not mark the unqueued task failed", extra={"task_id": task_id})
+
+    def get(self, task_id: str) -> dict[str, Any]:
+        """Return a task as GET /task answers it, or raise TaskNotFound."""
+        record = self._store.get(task_id)
+        if record is None:
+            raise TaskNotFound(f"No task has the id {task_id}.")
+        return describe(record, base_url=self._base_url)

@@ -1,0 +1,108 @@
+"""The /task resource: POST submits a task, GET reads it back."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from uuid import UUID
+
+from flask import current_app, g, request, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
+
+from service.http_errors import ErrorSchema
+from service.tasks.logic import SubmittedTask, TaskService
+from service.tasks.schemas import (
+    SubmittedTaskSchema,
+    TaskQuerySchema,
+    TaskRequestSchema,
+    TaskSchema,
+)
+
+blp = Blueprint("tasks", __name__, description="Submit Stable Diffusion tasks and read results.")
+
+REQUEST_EXAMPLE = {
+    "api": "/sdapi/v1/txt2img",
+    "payload": {
+        "prompt": "a lighthouse at dusk, oil painting",
+        "steps": 20,
+        "width": 512,
+        "height": 512,
+        "seed": 42,
+    },
+}
+SUBMITTED_EXAMPLE = {
+    "taskId": "3f2b8a9e-1c4d-4e5f-8a7b-9c0d1e2f3a4b",
+    "taskStatus": "waiting",
+    "submitTime": "2026-12-04T19:22:29.263Z",
+}
+TASK_EXAMPLE = {
+    "taskId": "3f2b8a9e-1c4d-4e5f-8a7b-9c0d1e2f3a4b",
+    "taskStatus": "finished",
+    "submitTime": "2026-12-04T19:22:29.263Z",
+    "processTime": "2026-12-04T19:22:41.008Z",
+    "images": ["https://d123.cloudfront.net/sd/out/3f2b8a9e-1c4d-4e5f-8a7b-9c0d1e2f3a4b-1.png"],
+}
+
+
+def _tasks() -> TaskService:
+    service: TaskService = current_app.extensions["tasks"]
+    return service
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+@blp.before_request
+def check_body() -> None:
+    """Refuse oversized, non-JSON and wrongly typed bodies before anything else reads them."""
+    if request.method != "POST":
+        return
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge(f"The request body is larger than the limit of {limit} bytes.")
+    if request.mimetype != "application/json":
+        got = request.mimetype or "nothing"
+        raise UnsupportedMediaType(f"Content-Type must be application/json, got {got}.")
+    body = request.get_data(cache=True)
+    if not body.strip():
+        raise BadRequest("The request body is empty; send a JSON object with api and payload.")
+    try:
+        # Python's json accepts NaN and Infinity; the workers' parsers may not.
+        json.loads(body, parse_constant=_reject_constant)
+    except ValueError as exc:
+        raise BadRequest(f"The request body is not valid JSON ({exc}).") from None
+
+
+@blp.route("/task")
+class Tasks(MethodView):
+    """Tasks for the GPU workers."""
+
+    @blp.arguments(TaskRequestSchema, example=REQUEST_EXAMPLE, error_status_code=400)
+    @blp.response(
+        202,
+        SubmittedTaskSchema,
+        example=SUBMITTED_EXAMPLE,
+        headers={
+            "Location": {"description": "Where to GET the task", "schema": {"type": "string"}}
+        },
+    )
+    @blp.alt_response(413, schema=ErrorSchema, description="The body is over MAX_BODY_BYTES.")
+    @blp.alt_response(415, schema=ErrorSchema, description="The body is not application/json.")
+    @blp.alt_response(503, schema=ErrorSchema, description="Not stored or not queued.")
+    def post(self, body: dict[str, Any]) -> tuple[SubmittedTask, dict[str, str]]:
+        """Submit a task: validate it, store it as waiting and queue it."""
+        task = _tasks().submit(api=body["api"], payload=body["payload"])
+        g.task_id = task.task_id
+        return task, {"Location": url_for("tasks.Tasks", taskId=task.task_id)}
+
+    @blp.arguments(TaskQuerySchema, location="query", as_kwargs=True, error_status_code=400)
+    @blp.response(200, TaskSchema, example=TASK_EXAMPLE)
+    @blp.alt_response(404, schema=ErrorSchema, description="No task has this id.")
+    @blp.alt_response(503, schema=ErrorSchema, description="The task store is unreachable.")
+    def get(self, taskId: UUID) -> dict[str, Any]:
+        """Read a task's status, and its image URLs once finished."""
+        g.task_id = str(taskId)
+        return _tasks().get(g.task_id)
