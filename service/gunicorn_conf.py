@@ -21,7 +21,9 @@ graceful_timeout = 20
 keepalive = 75
 accesslog = None  # the app logs one JSON line per request
 errorlog = "-"
-max_requests = 0
+# The runtime control socket would live in $HOME, which a container may not let us write, and
+# nothing here uses it.
+control_socket_disable = True
 
 
 def on_starting(server: Any) -> None:

@@ -13,7 +13,15 @@ import math
 from typing import Any
 
 from flask import current_app
-from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import (
+    INCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
 
 from service.settings import TaskLimits
 
@@ -129,6 +137,13 @@ class PayloadSchema(Schema):
     mask = Base64Image()
     override_settings = fields.Dict(keys=fields.String())
     alwayson_scripts = fields.Dict(keys=fields.String())
+
+    @post_load(pass_original=True)
+    def _keep_the_clients_order(
+        self, data: dict[str, Any], original: dict[str, Any], **kwargs: Any
+    ) -> dict[str, Any]:
+        """Store the payload as sent: marshmallow puts named fields before the others."""
+        return {key: data[key] for key in original}
 
     @validates_schema
     def _check_totals(self, data: dict[str, Any], **kwargs: Any) -> None:
