@@ -6,6 +6,7 @@ LocalStack uses, so the same AWS_ENDPOINT_URL serves both. Stop it with Ctrl-C.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -75,6 +76,8 @@ def main() -> None:
         aws = aws_from_env(os.environ)
     except ConfigError as exc:
         sys.exit(f"configuration error: {exc}")
+    # moto's Werkzeug server logs every emulated call; the API's own log says what matters.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     moto = ThreadedMotoServer(ip_address=HOST, port=moto_port)
     moto.start()
     try:
