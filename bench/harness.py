@@ -57,7 +57,7 @@ def _wait_until(url: str, process: subprocess.Popen[bytes], timeout: float = 30)
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         if process.poll() is not None:
-            raise RuntimeError(f"{process.args} exited with {process.returncode}")
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
         if _answers(url):
             return time.monotonic() - started
         time.sleep(0.005)

@@ -22,13 +22,14 @@ def run(
 ) -> dict[str, Any]:
     """Drive the service's /task with `method` requests."""
     parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port
     data = Path(data_file).read_text()
     ids = data.split()
     local = threading.local()
 
     def one(number: int) -> bool:
         if not hasattr(local, "connection"):
-            local.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+            local.connection = http.client.HTTPConnection(host, port, timeout=30)
         if method == "GET":
             local.connection.request("GET", f"/task?taskId={ids[number % len(ids)]}")
         else:

@@ -1,0 +1,1 @@
+"""Constructs of the SD task service's CDK app, one logical unit per module."""
