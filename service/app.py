@@ -6,11 +6,11 @@ import os
 from collections.abc import Mapping
 
 from flask import Flask
-from flask_cors import CORS
 from werkzeug.exceptions import NotFound
 
 from service import health
 from service.aws import AwsClients, make_clients
+from service.cors import install_cors
 from service.http_errors import TaskApi, register_error_handlers
 from service.logs import configure_logging
 from service.queue import TaskQueue
@@ -68,16 +68,7 @@ def create_app(
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     register_error_handlers(app)
-    if settings.cors_allow_origins:
-        CORS(
-            app,
-            origins=list(settings.cors_allow_origins),
-            # "*" is answered as "*", as the Lambda did, rather than echoing each origin.
-            send_wildcard="*" in settings.cors_allow_origins,
-            methods=["GET", "POST"],
-            allow_headers=["Content-Type", "X-Request-Id"],
-            expose_headers=["Location", "X-Request-Id"],
-        )
+    install_cors(app, settings.cors_allow_origins)
     # Unknown paths answer JSON like every other error, not Werkzeug's HTML page.
     app.register_error_handler(NotFound, api.handle_http_exception)
     return app

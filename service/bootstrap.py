@@ -27,19 +27,43 @@ class Resources:
     queue_name: str = "sd-tasks"
     bucket_name: str = "sd-images"
     max_receive_count: int = 5
+    # Local stacks only: lets a browser open image URLs on the emulator without signing them.
+    public_images: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Resources:
-        """Read DYNAMODB_TABLE, QUEUE_NAME, IMAGES_BUCKET and MAX_RECEIVE_COUNT."""
+        """Read DYNAMODB_TABLE, QUEUE_NAME, IMAGES_BUCKET, MAX_RECEIVE_COUNT, IMAGES_PUBLIC_READ."""
         raw_count = env.get("MAX_RECEIVE_COUNT", "5")
         if not raw_count.isdigit() or int(raw_count) < 1:
             raise ConfigError(f"MAX_RECEIVE_COUNT must be a positive integer, got {raw_count!r}")
+        public = env.get("IMAGES_PUBLIC_READ", "0").strip()
+        if public not in ("0", "1"):
+            raise ConfigError(f"IMAGES_PUBLIC_READ must be 0 or 1, got {public!r}")
         return cls(
             table_name=env.get("DYNAMODB_TABLE") or cls.table_name,
             queue_name=env.get("QUEUE_NAME") or cls.queue_name,
             bucket_name=env.get("IMAGES_BUCKET") or cls.bucket_name,
             max_receive_count=int(raw_count),
+            public_images=public == "1",
         )
+
+
+def allow_public_read(clients: AwsClients, bucket_name: str) -> None:
+    """Let anyone GET the bucket's objects, as CloudFront would serve them: emulators only."""
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "LocalPublicRead",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{bucket_name}/*",
+            }
+        ],
+    }
+    with aws_call("PutBucketPolicy"):
+        clients.s3.put_bucket_policy(Bucket=bucket_name, Policy=json.dumps(policy))
 
 
 def ensure_resources(clients: AwsClients, resources: Resources) -> str:
@@ -71,6 +95,8 @@ def ensure_resources(clients: AwsClients, resources: Resources) -> str:
         buckets = {bucket["Name"] for bucket in clients.s3.list_buckets().get("Buckets", [])}
         if resources.bucket_name not in buckets:
             clients.s3.create_bucket(Bucket=resources.bucket_name)
+    if resources.public_images:
+        allow_public_read(clients, resources.bucket_name)
     return queue_url
 
 

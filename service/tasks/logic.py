@@ -96,10 +96,8 @@ class TaskService:
     def _fail_unqueued(self, task_id: str, cause: AwsUnavailable) -> None:
         log.error("queueing failed", extra={"task_id": task_id, "reason": str(cause)})
         try:
-            self._store.mark_failed(
-                task_id=task_id,
-                reason=f"The task could not be queued: {cause}",
-                from_statuses=(contract.WAITING,),
+            self._store.fail(
+                task_id=task_id, reason=f"The task could not be queued: {cause}", worker_id=None
             )
         except ConditionFailed:
             # A send that timed out may still have reached the queue, and a worker moved on.

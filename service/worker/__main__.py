@@ -1,0 +1,5 @@
+"""`python -m service.worker`."""
+
+from service.worker.runner import main
+
+main()
