@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import procstat
-from service.aws import make_clients
+from service.aws import AwsClients, make_clients
 from service.bootstrap import Resources, ensure_resources
 from service.settings import aws_from_env
 
@@ -136,7 +136,8 @@ def run(plan: Plan) -> dict[str, Any]:
         _process([python, "-m", "moto.server", "-H", HOST, "-p", str(moto_port)], env) as moto,
     ):
         _wait_until(f"{endpoint}/moto-api/", moto)
-        env["QUEUE_URL"] = ensure_resources(make_clients(aws_from_env(env)), Resources())
+        clients = make_clients(aws_from_env(env))
+        env["QUEUE_URL"] = ensure_resources(clients, Resources())
         api_url = f"http://{HOST}:{api_port}"
         with _process(
             [python, "-m", "gunicorn", "-c", "python:service.gunicorn_conf", "service.wsgi:app"],
@@ -151,6 +152,7 @@ def run(plan: Plan) -> dict[str, Any]:
                 data_file = body_file if method == "POST" else ids_file
                 for concurrency in plan.concurrencies:
                     key = f"{method} c={concurrency}"
+                    _empty_queue(clients, env["QUEUE_URL"])
                     cpu_before = procstat.tree_cpu_seconds(api.pid)
                     load = _run_json(
                         [
@@ -168,6 +170,7 @@ def run(plan: Plan) -> dict[str, Any]:
                     )
                     cpu = procstat.tree_cpu_seconds(api.pid) - cpu_before
                     results["service"][key] = _summary(load, cpu)
+                    _empty_queue(clients, env["QUEUE_URL"])
                     bare = _run_json(
                         [
                             python,
@@ -187,6 +190,16 @@ def run(plan: Plan) -> dict[str, Any]:
             ]
     results["ratios"] = _ratios(results)
     return results
+
+
+def _empty_queue(clients: AwsClients, queue_url: str) -> None:
+    """Start a phase on an empty queue: moto's SendMessage slows with every message queued.
+
+    The queue is deleted and made again under the same URL, which moto allows at once (SQS
+    itself would make us wait a minute, and PurgeQueue is limited to once a minute).
+    """
+    clients.sqs.delete_queue(QueueUrl=queue_url)
+    ensure_resources(clients, Resources())
 
 
 def _summary(load: dict[str, Any], cpu_seconds: float) -> dict[str, Any]:
