@@ -9,7 +9,6 @@ machine without Docker reports one skip line.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import time
 import urllib.error
@@ -39,11 +38,9 @@ REGION = "us-east-1"
 STOP_GRACE_SECONDS = 30
 
 SOURCE_FILES = ("-f", "docker-compose.yml", "-f", "docker-compose.test.yml")
-PROCESSES = ("service.bootstrap", "service.worker", "service.devtools.standin_webui")
 TASK_DEADLINE_SECONDS = 180
 
 pytestmark = pytest.mark.timeout(CONTAINER_TEST_TIMEOUT_SECONDS)
-_missing = [name for name in PROCESSES if importlib.util.find_spec(name) is None]
 
 
 # --- Part 1: the image, run as the API -----------------------------------------------------------
@@ -266,15 +263,7 @@ def _render_without_published_ports(docker: Docker, env: dict[str, str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def processes_written() -> None:
-    """Skip the compose tests while a process the stack runs does not exist yet."""
-    if _missing:
-        pytest.skip(f"the compose stack needs {', '.join(_missing)}, not written yet")
-
-
-@pytest.fixture(scope="module")
 def stack(
-    processes_written: None,
     docker: Docker,
     build_args: dict[str, str],
     tmp_path_factory: pytest.TempPathFactory,
