@@ -57,7 +57,8 @@ class Settings:
     limits: TaskLimits = field(default_factory=TaskLimits)
 
 
-def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+def env_int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+    """Parse an integer variable, refusing text and values under `minimum`."""
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -70,7 +71,8 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -
     return value
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
+def env_float(env: Mapping[str, str], name: str, default: float) -> float:
+    """Parse a positive number variable."""
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -90,7 +92,8 @@ def _list(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
-def _required(env: Mapping[str, str], name: str, purpose: str) -> str:
+def env_required(env: Mapping[str, str], name: str, purpose: str) -> str:
+    """Return a variable that must be set, or raise ConfigError saying what it names."""
     value = env.get(name, "").strip()
     if not value:
         raise ConfigError(f"{name} is not set: it must name {purpose}")
@@ -116,9 +119,9 @@ def aws_from_env(env: Mapping[str, str], *, pool_size: int = 10) -> AwsSettings:
     return AwsSettings(
         region=region,
         endpoint_url=env.get("AWS_ENDPOINT_URL", "").strip() or None,
-        connect_timeout=_float(env, "AWS_CONNECT_TIMEOUT", 2.0),
-        read_timeout=_float(env, "AWS_READ_TIMEOUT", 5.0),
-        max_attempts=_int(env, "AWS_MAX_ATTEMPTS", 3, minimum=1),
+        connect_timeout=env_float(env, "AWS_CONNECT_TIMEOUT", 2.0),
+        read_timeout=env_float(env, "AWS_READ_TIMEOUT", 5.0),
+        max_attempts=env_int(env, "AWS_MAX_ATTEMPTS", 3, minimum=1),
         max_pool_connections=pool_size,
     )
 
@@ -126,31 +129,31 @@ def aws_from_env(env: Mapping[str, str], *, pool_size: int = 10) -> AwsSettings:
 def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     """Build the API's settings from the environment, or raise ConfigError naming the problem."""
     env = os.environ if env is None else env
-    max_body = _int(env, "MAX_BODY_BYTES", 350_000, minimum=1024)
+    max_body = env_int(env, "MAX_BODY_BYTES", 350_000, minimum=1024)
     if max_body > DYNAMODB_SAFE_BODY_BYTES:
         raise ConfigError(
             f"MAX_BODY_BYTES must be at most {DYNAMODB_SAFE_BODY_BYTES}: the request is stored in "
             "a DynamoDB item, which cannot exceed 400 KB"
         )
-    threads = _int(env, "GUNICORN_THREADS", 4, minimum=1)
+    threads = env_int(env, "GUNICORN_THREADS", 4, minimum=1)
     limits = TaskLimits(
-        max_steps=_int(env, "MAX_STEPS", TaskLimits.max_steps, minimum=1),
-        max_side=_int(env, "MAX_SIDE", TaskLimits.max_side, minimum=64),
-        max_pixels=_int(env, "MAX_PIXELS", TaskLimits.max_pixels, minimum=64 * 64),
-        max_images=_int(env, "MAX_IMAGES", TaskLimits.max_images, minimum=1),
+        max_steps=env_int(env, "MAX_STEPS", TaskLimits.max_steps, minimum=1),
+        max_side=env_int(env, "MAX_SIDE", TaskLimits.max_side, minimum=64),
+        max_pixels=env_int(env, "MAX_PIXELS", TaskLimits.max_pixels, minimum=64 * 64),
+        max_images=env_int(env, "MAX_IMAGES", TaskLimits.max_images, minimum=1),
     )
     return Settings(
         table_name=env.get("DYNAMODB_TABLE", "").strip() or "sd_tasks",
-        queue_url=_required(env, "QUEUE_URL", "the SQS queue that feeds the workers"),
-        cloudfront_domain=_required(
+        queue_url=env_required(env, "QUEUE_URL", "the SQS queue that feeds the workers"),
+        cloudfront_domain=env_required(
             env, "CLOUDFRONT_DOMAIN", "the CloudFront domain (or base URL) that serves the images"
         ),
         aws=aws_from_env(env, pool_size=max(10, threads)),
         allowed_apis=allowed_apis_from_env(env),
         max_body_bytes=max_body,
         cors_allow_origins=_list(env, "CORS_ALLOW_ORIGINS", ("*",)),
-        task_ttl_days=_int(env, "TASK_TTL_DAYS", 30),
-        ready_cache_seconds=_float(env, "READY_CACHE_SECONDS", 5.0),
+        task_ttl_days=env_int(env, "TASK_TTL_DAYS", 30),
+        ready_cache_seconds=env_float(env, "READY_CACHE_SECONDS", 5.0),
         log_level=env.get("LOG_LEVEL", "").strip().upper() or "INFO",
         limits=limits,
     )

@@ -10,11 +10,11 @@ from urllib.parse import urlsplit
 from service.settings import (
     AwsSettings,
     ConfigError,
-    _float,
-    _int,
-    _required,
     allowed_apis_from_env,
     aws_from_env,
+    env_float,
+    env_int,
+    env_required,
 )
 
 # SQS waits at most 20 s for a message.
@@ -58,8 +58,8 @@ def _webui_url(env: Mapping[str, str]) -> str:
 def worker_settings_from_env(env: Mapping[str, str] | None = None) -> WorkerSettings:
     """Build the worker's settings from the environment, or raise ConfigError naming the problem."""
     env = os.environ if env is None else env
-    concurrency = _int(env, "WORKER_CONCURRENCY", 1, minimum=1)
-    poll_seconds = _int(env, "WORKER_POLL_SECONDS", MAX_POLL_SECONDS)
+    concurrency = env_int(env, "WORKER_CONCURRENCY", 1, minimum=1)
+    poll_seconds = env_int(env, "WORKER_POLL_SECONDS", MAX_POLL_SECONDS)
     if poll_seconds > MAX_POLL_SECONDS:
         raise ConfigError(
             f"WORKER_POLL_SECONDS must be at most {MAX_POLL_SECONDS}, got {poll_seconds}"
@@ -69,16 +69,16 @@ def worker_settings_from_env(env: Mapping[str, str] | None = None) -> WorkerSett
     aws = replace(aws, read_timeout=max(aws.read_timeout, poll_seconds + 10.0))
     return WorkerSettings(
         table_name=env.get("DYNAMODB_TABLE", "").strip() or "sd_tasks",
-        queue_url=_required(env, "QUEUE_URL", "the SQS queue that feeds the workers"),
-        bucket=_required(env, "IMAGES_BUCKET", "the S3 bucket the images are stored in"),
+        queue_url=env_required(env, "QUEUE_URL", "the SQS queue that feeds the workers"),
+        bucket=env_required(env, "IMAGES_BUCKET", "the S3 bucket the images are stored in"),
         aws=aws,
         allowed_apis=allowed_apis_from_env(env),
         webui_url=_webui_url(env),
-        webui_timeout_seconds=_float(env, "WEBUI_TIMEOUT_SECONDS", 300.0),
+        webui_timeout_seconds=env_float(env, "WEBUI_TIMEOUT_SECONDS", 300.0),
         concurrency=concurrency,
         poll_seconds=poll_seconds,
-        visibility_seconds=_int(env, "WORKER_VISIBILITY_SECONDS", 60, minimum=3),
-        retry_seconds=_int(env, "WORKER_RETRY_SECONDS", 15),
-        stop_grace_seconds=_float(env, "WORKER_STOP_GRACE_SECONDS", 25.0),
+        visibility_seconds=env_int(env, "WORKER_VISIBILITY_SECONDS", 60, minimum=3),
+        retry_seconds=env_int(env, "WORKER_RETRY_SECONDS", 15),
+        stop_grace_seconds=env_float(env, "WORKER_STOP_GRACE_SECONDS", 25.0),
         log_level=env.get("LOG_LEVEL", "").strip().upper() or "INFO",
     )
