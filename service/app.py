@@ -42,7 +42,9 @@ def create_app(
 
     app = Flask(__name__)
     app.config.update(
-        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        MAX_BODY_BYTES=settings.max_body_bytes,
+        # One byte more than allowed, so that a chunked body over the limit can be told apart.
+        MAX_CONTENT_LENGTH=settings.max_body_bytes + 1,
         TASK_LIMITS=settings.limits,
         ALLOWED_APIS=settings.allowed_apis,
         API_TITLE="SD task service",

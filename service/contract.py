@@ -19,6 +19,9 @@ CANCELLED = "cancelled"
 STATUSES = (WAITING, PROCESSING, FINISHED, FAILED, CANCELLED)
 
 STORAGE_DYNAMODB = "dynamodb"
+# DynamoDB items hold at most 400 KB (409,600 bytes), attribute names included; the rest of the
+# item (ids, times, the worker's processRes) needs well under 9 KB of it.
+REQUEST_DATA_MAX_BYTES = 400_000
 IMAGE_KEY_PREFIX = "sd/out/"
 
 

@@ -21,3 +21,11 @@ class TaskNotFound(ServiceError):
 
 class TaskNotQueued(ServiceError):
     """The task was stored but could not be queued; it has been marked failed."""
+
+
+class TaskRejected(ServiceError):
+    """The request passed the schemas but cannot be stored as the contract requires."""
+
+
+class TaskTooLarge(ServiceError):
+    """The request, as stored, would not fit in a DynamoDB item."""

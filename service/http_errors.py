@@ -11,7 +11,13 @@ from flask import Flask, Response, jsonify, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from service.errors import AwsUnavailable, TaskNotFound, TaskNotQueued
+from service.errors import (
+    AwsUnavailable,
+    TaskNotFound,
+    TaskNotQueued,
+    TaskRejected,
+    TaskTooLarge,
+)
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +112,14 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(TaskNotFound)
     def _not_found(error: TaskNotFound) -> Response:
         return error_response(404, str(error))
+
+    @app.errorhandler(TaskRejected)
+    def _rejected(error: TaskRejected) -> Response:
+        return error_response(400, str(error))
+
+    @app.errorhandler(TaskTooLarge)
+    def _too_large(error: TaskTooLarge) -> Response:
+        return error_response(413, str(error))
 
     @app.errorhandler(TaskNotQueued)
     def _not_queued(error: TaskNotQueued) -> Response:

@@ -7,10 +7,17 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from service import contract
-from service.errors import AwsUnavailable, ConditionFailed, TaskNotFound, TaskNotQueued
+from service.errors import (
+    AwsUnavailable,
+    ConditionFailed,
+    TaskNotFound,
+    TaskNotQueued,
+    TaskRejected,
+    TaskTooLarge,
+)
 from service.queue import TaskQueue
 from service.store import TaskRecord, TaskStore
 
@@ -42,14 +49,21 @@ def image_url(base_url: str, stored: str) -> str:
 def describe(record: TaskRecord, *, base_url: str) -> dict[str, Any]:
     """Present a stored task as GET /task answers it: plain JSON, absolute URLs."""
     result = record.process_result
-    stored_images = list(result.images) if result else []
-    if record.image_url and record.image_url not in stored_images:
-        stored_images.append(record.image_url)
+    stored = [*(result.images if result else ()), *([record.image_url] if record.image_url else [])]
+    # An older writer may have left one image both in processRes and in imageUrl, as a URL and as
+    # a key: compare them as URLs, and by key when the hosts differ.
+    images: list[str] = []
+    keys: set[str] = set()
+    for url in (image_url(base_url, image) for image in stored):
+        key = urlsplit(url).path.lstrip("/")
+        if url not in images and not any(key.endswith(seen) or seen.endswith(key) for seen in keys):
+            images.append(url)
+            keys.add(key)
     answer: dict[str, Any] = {
         "taskId": record.task_id,
         "taskStatus": record.status,
         "submitTime": record.submit_time,
-        "images": [image_url(base_url, image) for image in stored_images],
+        "images": images,
     }
     if record.process_time:
         answer["processTime"] = contract.normalise_timestamp(record.process_time)
@@ -75,15 +89,33 @@ class TaskService:
         The item is written first so a worker never receives a message for a missing task. When
         the message cannot be sent, the task is marked failed: nothing will ever pick it up.
         """
+        request_data = contract.request_data(api, payload)
+        try:
+            size = len(request_data.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise TaskRejected(
+                "payload: A string holds an unpaired surrogate (\\ud800 to \\udfff), "
+                "which is not text."
+            ) from None
+        if size > contract.REQUEST_DATA_MAX_BYTES:
+            raise TaskTooLarge(
+                f"The request takes {size} bytes once stored, over the limit of "
+                f"{contract.REQUEST_DATA_MAX_BYTES} (DynamoDB's item size)."
+            )
         task_id = str(uuid.uuid4())
         now = datetime.now(UTC)
         submit_time = contract.utc_timestamp(now)
-        self._store.create(
-            task_id=task_id,
-            request_data=contract.request_data(api, payload),
-            submit_time=submit_time,
-            expires_at=int((now + self._ttl).timestamp()) if self._ttl else None,
-        )
+        try:
+            self._store.create(
+                task_id=task_id,
+                request_data=request_data,
+                submit_time=submit_time,
+                expires_at=int((now + self._ttl).timestamp()) if self._ttl else None,
+            )
+        except ConditionFailed:
+            # The id is new, so the item is ours: a PutItem whose answer was lost was retried by
+            # the SDK and found its own write. Go on and queue it.
+            log.warning("PutItem retried after it had succeeded", extra={"task_id": task_id})
         try:
             self._queue.send(task_id)
         except AwsUnavailable as exc:

@@ -69,7 +69,11 @@ class Base64Image(fields.String):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
-        encoded = text.split(",", 1)[1] if text.startswith("data:") else text
+        encoded = text
+        if text.startswith("data:"):
+            header, comma, encoded = text.partition(",")
+            if not comma or not header.endswith(";base64"):
+                raise ValidationError("Not a base64 data URL (data:image/png;base64,...).")
         try:
             decoded = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
@@ -118,25 +122,36 @@ class PayloadSchema(Schema):
 
     error_messages = {"type": "Must be a JSON object."}  # noqa: RUF012 (marshmallow's own API)
 
-    prompt = fields.String(validate=UpTo(0, "max_prompt_chars"))
-    negative_prompt = fields.String(validate=UpTo(0, "max_prompt_chars"))
-    steps = JsonInteger(validate=UpTo(1, "max_steps"), metadata={"example": 20})
-    width = JsonInteger(validate=[UpTo(64, "max_side"), _multiple_of_8], metadata={"example": 512})
-    height = JsonInteger(validate=[UpTo(64, "max_side"), _multiple_of_8], metadata={"example": 512})
-    batch_size = JsonInteger(validate=UpTo(1, "max_images"))
-    n_iter = JsonInteger(validate=UpTo(1, "max_images"))
-    cfg_scale = JsonNumber(validate=validate.Range(min=1, max=30))
-    denoising_strength = JsonNumber(validate=validate.Range(min=0, max=1))
-    seed = JsonInteger(validate=validate.Range(min=-1, max=2**32 - 1))
-    subseed = JsonInteger(validate=validate.Range(min=-1, max=2**32 - 1))
-    sampler_name = fields.String(validate=validate.Length(min=1, max=100))
-    scheduler = fields.String(validate=validate.Length(min=1, max=100))
-    enable_hr = JsonBoolean()
-    hr_scale = JsonNumber(validate=validate.Range(min=1, max=4))
-    init_images = fields.List(Base64Image(), validate=UpTo(1, "max_init_images"))
-    mask = Base64Image()
-    override_settings = fields.Dict(keys=fields.String())
-    alwayson_scripts = fields.Dict(keys=fields.String())
+    # null is accepted wherever the WebUI takes it to mean "the default", as generated clients
+    # send it; validators do not run on null.
+    prompt = fields.String(allow_none=True, validate=UpTo(0, "max_prompt_chars"))
+    negative_prompt = fields.String(allow_none=True, validate=UpTo(0, "max_prompt_chars"))
+    steps = JsonInteger(allow_none=True, validate=UpTo(1, "max_steps"), metadata={"example": 20})
+    width = JsonInteger(
+        allow_none=True, validate=[UpTo(64, "max_side"), _multiple_of_8], metadata={"example": 512}
+    )
+    height = JsonInteger(
+        allow_none=True, validate=[UpTo(64, "max_side"), _multiple_of_8], metadata={"example": 512}
+    )
+    batch_size = JsonInteger(allow_none=True, validate=UpTo(1, "max_images"))
+    n_iter = JsonInteger(allow_none=True, validate=UpTo(1, "max_images"))
+    cfg_scale = JsonNumber(allow_none=True, validate=validate.Range(min=1, max=30))
+    denoising_strength = JsonNumber(allow_none=True, validate=validate.Range(min=0, max=1))
+    seed = JsonInteger(allow_none=True, validate=validate.Range(min=-1, max=2**32 - 1))
+    subseed = JsonInteger(allow_none=True, validate=validate.Range(min=-1, max=2**32 - 1))
+    sampler_name = fields.String(allow_none=True, validate=validate.Length(min=1, max=100))
+    scheduler = fields.String(allow_none=True, validate=validate.Length(min=1, max=100))
+    enable_hr = JsonBoolean(allow_none=True)
+    hr_scale = JsonNumber(allow_none=True, validate=validate.Range(min=1, max=4))
+    # 0 means "use hr_scale"; a size, when given, overrides it.
+    hr_resize_x = JsonInteger(allow_none=True, validate=UpTo(0, "max_side"))
+    hr_resize_y = JsonInteger(allow_none=True, validate=UpTo(0, "max_side"))
+    # 0 means "as many as steps".
+    hr_second_pass_steps = JsonInteger(allow_none=True, validate=UpTo(0, "max_steps"))
+    init_images = fields.List(Base64Image(), allow_none=True, validate=UpTo(1, "max_init_images"))
+    mask = Base64Image(allow_none=True)
+    override_settings = fields.Dict(keys=fields.String(), allow_none=True)
+    alwayson_scripts = fields.Dict(keys=fields.String(), allow_none=True)
 
     @post_load(pass_original=True)
     def _keep_the_clients_order(
@@ -149,24 +164,37 @@ class PayloadSchema(Schema):
     def _check_totals(self, data: dict[str, Any], **kwargs: Any) -> None:
         """Check what no single field shows: pixels rendered and images made per task."""
         limits = current_limits()
-        width = data.get("width", DEFAULT_SIDE)
-        height = data.get("height", DEFAULT_SIDE)
-        scale = data.get("hr_scale", 2) if data.get("enable_hr") else 1
-        pixels = int(width * scale) * int(height * scale)
-        if pixels > limits.max_pixels:
+        width, height = _output_size(data)
+        if width * height > limits.max_pixels:
             raise ValidationError(
-                f"Renders {pixels} pixels per image ({width}x{height}"
-                f"{f' upscaled x{scale}' if scale != 1 else ''}), over the limit of "
-                f"{limits.max_pixels}.",
+                f"Renders {width}x{height} = {width * height} pixels per image, over the limit "
+                f"of {limits.max_pixels}.",
                 "width",
             )
-        images = data.get("batch_size", 1) * data.get("n_iter", 1)
+        images = (data.get("batch_size") or 1) * (data.get("n_iter") or 1)
         if images > limits.max_images:
             raise ValidationError(
                 f"batch_size x n_iter asks for {images} images, over the limit of "
                 f"{limits.max_images} per task.",
                 "batch_size",
             )
+
+
+def _output_size(data: dict[str, Any]) -> tuple[int, int]:
+    """The size the WebUI renders at: width x height, or the hires fix's target when enabled."""
+    width = data.get("width") or DEFAULT_SIDE
+    height = data.get("height") or DEFAULT_SIDE
+    if not data.get("enable_hr"):
+        return width, height
+    resize_x, resize_y = data.get("hr_resize_x") or 0, data.get("hr_resize_y") or 0
+    if resize_x and resize_y:
+        return resize_x, resize_y
+    if resize_x:  # the WebUI keeps the aspect ratio when only one side is given
+        return resize_x, round(resize_x * height / width)
+    if resize_y:
+        return round(resize_y * width / height), resize_y
+    scale = data.get("hr_scale") or 2
+    return int(width * scale), int(height * scale)
 
 
 class TaskRequestSchema(Schema):

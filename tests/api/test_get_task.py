@@ -129,3 +129,19 @@ def test_an_unknown_id_is_a_404(client: FlaskClient) -> None:
     response = client.get(f"/task?taskId={unknown}")
     assert response.status_code == 404
     assert response.get_json() == {"error": f"No task has the id {unknown}."}
+
+
+def test_an_image_in_both_process_res_and_image_url_is_listed_once(
+    client: FlaskClient, aws_stack: Stack
+) -> None:
+    task_id = submit(client)
+    key = f"sd/out/{task_id}-1.png"
+    finish_like_a_worker(
+        aws_stack,
+        task_id,
+        taskStatus="finished",
+        processRes=json.dumps({"cnt": 1, "images": [f"https://dold.cloudfront.net/{key}"]}),
+        imageUrl=key,
+    )
+    answer = client.get(f"/task?taskId={task_id}").get_json()
+    assert answer["images"] == [f"https://dold.cloudfront.net/{key}"]

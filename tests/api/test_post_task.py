@@ -145,6 +145,26 @@ INVALID_BODIES = [
         id="too many init images",
     ),
     pytest.param(task_request(mask=12), "payload.mask", id="mask not a string"),
+    pytest.param(
+        task_request(IMG2IMG, init_images=["data:abc"]),
+        "payload.init_images[0]",
+        id="data URL without a comma",
+    ),
+    pytest.param(
+        task_request(enable_hr=True, hr_resize_x=2048, hr_resize_y=4096),
+        "payload.hr_resize_y",
+        id="hires resize over the side limit",
+    ),
+    pytest.param(
+        task_request(width=1024, height=2048, enable_hr=True, hr_resize_x=2048),
+        "payload.width",
+        id="hires resize keeping the aspect over the pixel limit",
+    ),
+    pytest.param(
+        task_request(hr_second_pass_steps=151),
+        "payload.hr_second_pass_steps",
+        id="hires steps over the limit",
+    ),
     pytest.param([task_request()], "body", id="body a list"),
     pytest.param("a string", "body", id="body a JSON string"),
 ]
@@ -173,6 +193,20 @@ def test_invalid_input_is_refused_naming_the_field_and_nothing_is_written(
         pytest.param("{not json", "application/json", 400, "not valid JSON", id="broken JSON"),
         pytest.param("", "application/json", 400, "empty", id="empty body"),
         pytest.param('{"api": NaN}', "application/json", 400, "not valid JSON", id="NaN"),
+        pytest.param(
+            '{"api": "/sdapi/v1/txt2img", "payload": {"eta": 1e400}}',
+            "application/json",
+            400,
+            "too large for a number",
+            id="overflowing number",
+        ),
+        pytest.param(
+            "[" * 50_000 + "]" * 50_000,
+            "application/json",
+            400,
+            "nested too deeply",
+            id="deep nesting",
+        ),
         pytest.param(
             json.dumps(task_request()), "text/plain", 415, "application/json", id="text/plain"
         ),
@@ -217,3 +251,39 @@ def test_json_content_type_with_charset_is_accepted(client: FlaskClient) -> None
         headers={"Content-Type": "application/json; charset=utf-8"},
     )
     assert response.status_code == 202
+
+
+def test_null_means_the_webuis_default_and_is_stored_as_sent(
+    client: FlaskClient, aws_stack: Stack
+) -> None:
+    body = task_request(sampler_name=None, mask=None, override_settings=None, seed=None)
+    response = client.post("/task", json=body)
+    assert response.status_code == 202
+    stored = aws_stack.item(response.get_json()["taskId"])
+    assert stored is not None
+    assert json.loads(stored["requestData"]["S"]) == body
+
+
+def test_a_lone_surrogate_is_refused_and_nothing_is_written(
+    client: FlaskClient, aws_stack: Stack
+) -> None:
+    data = json.dumps(task_request()).replace('"a lighthouse at dusk"', '"a \\ud800 lighthouse"')
+    response = client.post("/task", data=data, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "surrogate" in response.get_json()["error"]
+    assert aws_stack.item_count() == 0
+    assert aws_stack.messages() == []
+
+
+def test_a_body_that_grows_past_the_item_limit_once_stored_is_a_413(
+    client: FlaskClient, aws_stack: Stack
+) -> None:
+    # 1E5 is stored as 100000.0: a body under MAX_BODY_BYTES can outgrow a DynamoDB item.
+    numbers = ",".join(["1E5"] * 85_000)
+    data = f'{{"api": "/sdapi/v1/txt2img", "payload": {{"weights": [{numbers}]}}}}'
+    assert len(data) < 350_000
+    response = client.post("/task", data=data, headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert "DynamoDB" in response.get_json()["error"]
+    assert aws_stack.item_count() == 0
+    assert aws_stack.messages() == []

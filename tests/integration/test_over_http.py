@@ -6,9 +6,14 @@ import json
 import os
 import signal
 import subprocess
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
 
 import requests
+from botocore.exceptions import ReadTimeoutError
 
+from service.app import create_app
 from tests.builders import task_request
 from tests.conftest import Stack
 from tests.processes import GUNICORN, gunicorn_api
@@ -83,3 +88,55 @@ def test_a_missing_setting_stops_start_up_with_one_line(server_stack: Stack) -> 
         "configuration error: QUEUE_URL is not set: it must name the SQS queue that feeds the "
         "workers"
     ]
+
+
+def test_a_chunked_body_over_the_limit_is_a_413(server_stack: Stack) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"api": "/sdapi/v1/txt2img", "payload": {"prompt": "'
+        for _ in range(40):
+            yield b"x" * 10_000
+        yield b'"}}'
+
+    with gunicorn_api(server_stack.env) as api:
+        # A generator body is sent with Transfer-Encoding: chunked and no Content-Length.
+        posted = requests.post(
+            f"{api.url}/task",
+            data=chunks(),
+            headers={"Content-Type": "application/json"},
+            timeout=10,
+        )
+    assert posted.status_code == 413
+    assert server_stack.item_count() == 0
+
+
+def test_a_put_whose_answer_was_lost_is_still_queued(server_stack: Stack) -> None:
+    # Given a PutItem that reaches DynamoDB but whose answer is lost, so the SDK retries it
+    lost: list[str] = []
+
+    def apply_then_lose_the_answer(request: Any, **_: Any) -> None:
+        if lost:
+            return
+        lost.append(request.url)
+        urllib.request.urlopen(
+            urllib.request.Request(
+                request.url, data=request.body, headers=dict(request.headers), method="POST"
+            ),
+            timeout=10,
+        ).read()
+        raise ReadTimeoutError(endpoint_url=request.url)
+
+    server_stack.clients.dynamodb.meta.events.register(
+        "before-send.dynamodb.PutItem", apply_then_lose_the_answer
+    )
+    app = create_app(server_stack.env, clients=server_stack.clients)
+
+    # When a task is submitted
+    response = app.test_client().post("/task", json=task_request())
+
+    # Then the retry's conditional failure is recognised as our own write, and the task queued
+    assert lost
+    assert response.status_code == 202
+    task_id = response.get_json()["taskId"]
+    assert server_stack.item(task_id)["taskStatus"] == {"S": "waiting"}  # type: ignore[index]
+    [message] = server_stack.messages()
+    assert json.loads(message["Body"])["taskId"] == task_id
