@@ -11,8 +11,13 @@ import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.literals import QueueAttributeNameType
 
 from service.aws import AwsClients, aws_call, make_clients
+from service.errors import AwsUnavailable
 from service.settings import ConfigError, aws_from_env
 
 # Long enough for a render plus uploads, the worker's heartbeat extends it for longer jobs.
@@ -84,17 +89,37 @@ def ensure_resources(clients: AwsClients, resources: Resources) -> str:
             "Attributes"
         ]["QueueArn"]
         redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": resources.max_receive_count}
-        queue_url = clients.sqs.create_queue(
-            QueueName=resources.queue_name,
-            Attributes={
-                "VisibilityTimeout": str(VISIBILITY_TIMEOUT_SECONDS),
-                "RedrivePolicy": json.dumps(redrive),
-            },
-        )["QueueUrl"]
+        attributes: dict[QueueAttributeNameType, str] = {
+            "VisibilityTimeout": str(VISIBILITY_TIMEOUT_SECONDS),
+            "RedrivePolicy": json.dumps(redrive),
+        }
+        # CreateQueue refuses other attributes for an existing queue: update those instead.
+        existing_queues = clients.sqs.list_queues(QueueNamePrefix=resources.queue_name)
+        queue_url = next(
+            (
+                url
+                for url in existing_queues.get("QueueUrls", [])
+                if url.rsplit("/", 1)[-1] == resources.queue_name
+            ),
+            None,
+        )
+        if queue_url:
+            clients.sqs.set_queue_attributes(QueueUrl=queue_url, Attributes=attributes)
+        else:
+            queue_url = clients.sqs.create_queue(
+                QueueName=resources.queue_name, Attributes=attributes
+            )["QueueUrl"]
     with aws_call("CreateBucket"):
         buckets = {bucket["Name"] for bucket in clients.s3.list_buckets().get("Buckets", [])}
         if resources.bucket_name not in buckets:
-            clients.s3.create_bucket(Bucket=resources.bucket_name)
+            region = clients.s3.meta.region_name
+            if region == "us-east-1":  # the one region S3 refuses a location constraint for
+                clients.s3.create_bucket(Bucket=resources.bucket_name)
+            else:
+                clients.s3.create_bucket(
+                    Bucket=resources.bucket_name,
+                    CreateBucketConfiguration={"LocationConstraint": region},  # type: ignore[typeddict-item]
+                )
     if resources.public_images:
         allow_public_read(clients, resources.bucket_name)
     return queue_url
@@ -107,7 +132,10 @@ def main() -> None:
         resources = Resources.from_env(os.environ)
     except ConfigError as exc:
         sys.exit(f"configuration error: {exc}")
-    print(ensure_resources(clients, resources))
+    try:
+        print(ensure_resources(clients, resources))
+    except AwsUnavailable as exc:
+        sys.exit(f"could not create the resources: {exc}")
 
 
 if __name__ == "__main__":

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import gc
-import os
 import sys
 from typing import Any
 
 from service.settings import ConfigError, settings_from_env
 
-bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
+# gunicorn reads this file once, in the master, before it starts any worker: a bad setting stops
+# it here with one line.
+try:
+    _settings = settings_from_env()
+except ConfigError as exc:
+    sys.exit(f"configuration error: {exc}")
+
+bind = f"{_settings.host}:{_settings.port}"
 # Requests spend most of their time waiting on DynamoDB and SQS, so threads serve them well;
 # two processes keep one busy while the other collects garbage or restarts.
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+workers = _settings.processes
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+threads = _settings.threads
 timeout = 30
 # ECS waits stopTimeout (30 s by default) after SIGTERM; finish in-flight requests before that.
 graceful_timeout = 20
@@ -34,12 +40,3 @@ def post_worker_init(worker: Any) -> None:
     measured a quarter of a POST's CPU and a third of a GET's going to that.
     """
     gc.freeze()
-
-
-def on_starting(server: Any) -> None:
-    """Refuse to start, with one line, when the configuration is incomplete."""
-    try:
-        settings_from_env()
-    except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
-        sys.exit(1)

@@ -55,6 +55,11 @@ class Settings:
     ready_cache_seconds: float = 5.0
     log_level: str = "INFO"
     limits: TaskLimits = field(default_factory=TaskLimits)
+    # gunicorn's: where to listen, processes and threads per process.
+    host: str = "0.0.0.0"  # noqa: S104 (a container's interface)
+    port: int = 8000
+    processes: int = 2
+    threads: int = 4
 
 
 def env_int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
@@ -98,6 +103,17 @@ def env_required(env: Mapping[str, str], name: str, purpose: str) -> str:
     if not value:
         raise ConfigError(f"{name} is not set: it must name {purpose}")
     return value
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def log_level_from_env(env: Mapping[str, str]) -> str:
+    """Parse LOG_LEVEL, shared by the API and the worker."""
+    level = env.get("LOG_LEVEL", "").strip().upper() or "INFO"
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
+    return level
 
 
 def allowed_apis_from_env(env: Mapping[str, str]) -> tuple[str, ...]:
@@ -154,6 +170,10 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         cors_allow_origins=_list(env, "CORS_ALLOW_ORIGINS", ("*",)),
         task_ttl_days=env_int(env, "TASK_TTL_DAYS", 30),
         ready_cache_seconds=env_float(env, "READY_CACHE_SECONDS", 5.0),
-        log_level=env.get("LOG_LEVEL", "").strip().upper() or "INFO",
+        log_level=log_level_from_env(env),
+        host=env.get("HOST", "").strip() or "0.0.0.0",  # noqa: S104 (a container's interface)
+        port=env_int(env, "PORT", 8000, minimum=1),
+        processes=env_int(env, "WEB_CONCURRENCY", 2, minimum=1),
+        threads=threads,
         limits=limits,
     )

@@ -15,6 +15,7 @@ from service.settings import (
     env_float,
     env_int,
     env_required,
+    log_level_from_env,
 )
 
 # SQS waits at most 20 s for a message.
@@ -80,5 +81,5 @@ def worker_settings_from_env(env: Mapping[str, str] | None = None) -> WorkerSett
         visibility_seconds=env_int(env, "WORKER_VISIBILITY_SECONDS", 60, minimum=3),
         retry_seconds=env_int(env, "WORKER_RETRY_SECONDS", 15),
         stop_grace_seconds=env_float(env, "WORKER_STOP_GRACE_SECONDS", 25.0),
-        log_level=env.get("LOG_LEVEL", "").strip().upper() or "INFO",
+        log_level=log_level_from_env(env),
     )

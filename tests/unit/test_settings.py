@@ -47,6 +47,10 @@ def test_aws_default_region_stands_in_for_aws_region() -> None:
         ("MAX_STEPS", "0", "MAX_STEPS must be at least 1"),
         ("AWS_READ_TIMEOUT", "-1", "AWS_READ_TIMEOUT must be greater than 0"),
         ("ALLOWED_APIS", " , ", "ALLOWED_APIS is empty"),
+        ("LOG_LEVEL", "verbose", "LOG_LEVEL must be one of DEBUG, INFO"),
+        ("WEB_CONCURRENCY", "two", "WEB_CONCURRENCY must be an integer"),
+        ("GUNICORN_THREADS", "0", "GUNICORN_THREADS must be at least 1"),
+        ("PORT", "http", "PORT must be an integer"),
         ("ALLOWED_APIS", "/sdapi/v1/txt2img,/internal/ping", "'/internal/ping' is not a WebUI"),
     ],
 )
