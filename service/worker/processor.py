@@ -56,13 +56,18 @@ class TransientError(Exception):
 
 @dataclass(kw_only=True)
 class Attempt:
-    """One claim on a task; once `closed`, nothing more may be written for it."""
+    """One claim on a task; once `closed`, nothing more may be written for it.
+
+    `lost` says why it closed when another attempt took the task over (its lease ran out, then a
+    redelivery or a duplicate message claimed it): the images belong to that attempt now.
+    """
 
     task_id: str
     worker_id: str
     delivery: Delivery
     lock: threading.Lock = field(default_factory=threading.Lock)
     closed: bool = False
+    lost: bool = False
 
 
 def parse_message(body: str) -> tuple[str, str]:
@@ -160,6 +165,15 @@ class TaskProcessor:
             return self._fail(task_id, delivery, attempt, str(exc))
         except (TransientError, AwsUnavailable) as exc:
             return self._retry_later(task_id, delivery, attempt, str(exc))
+        except Exception as exc:
+            # Last resort for a bug or an error nobody mapped (a library raising something new):
+            # left to escape, it would skip releasing the claim and the receive-limit rule, so
+            # SQS would dead-letter the message while the task stayed `processing` forever.
+            # Treated as transient: retried, and failed when the receive limit is reached.
+            log.exception("unexpected error", extra={"stage": "error", "task_id": task_id})
+            return self._retry_later(
+                task_id, delivery, attempt, f"unexpected error: {type(exc).__name__}: {exc}"
+            )
         finally:
             if attempt is not None:
                 with self._lock:
@@ -235,12 +249,20 @@ class TaskProcessor:
                 seconds=round(time.monotonic() - started, 3),
             )
             keys = tuple(contract.image_key(task_id, n) for n in range(1, len(pngs) + 1))
+            # The keys are the task's, not the attempt's: an attempt that lost its claim would
+            # overwrite the images of the one that took over. So extend the claim right before
+            # storing (which also notices a loss the last heartbeat has not seen yet), and look
+            # again before each image, since the heartbeat keeps checking while they upload.
+            if not self.beat(attempt):
+                return self._abandon(attempt)
             for key, png in zip(keys, pngs, strict=True):
+                if attempt.closed:
+                    return self._abandon(attempt)
                 self._images.put_png(key, png)
             self._log("stored", task_id, delivery, bucket=self._images.bucket, keys=list(keys))
         with attempt.lock:
-            if attempt.closed:  # released by a shutdown while the images were stored
-                return Outcome.RELEASED
+            if attempt.closed:  # released by a shutdown, or lost, while the images were stored
+                return self._abandon(attempt)
             attempt.closed = True
             try:
                 self._store.finish(task_id=task_id, worker_id=attempt.worker_id, image_keys=keys)
@@ -259,6 +281,20 @@ class TaskProcessor:
             seconds=round(time.monotonic() - started, 3),
         )
         return Outcome.FINISHED
+
+    def _abandon(self, attempt: Attempt) -> Outcome:
+        """Stop an attempt that may no longer write: released by a shutdown, or taken over."""
+        if not attempt.lost:
+            return Outcome.RELEASED  # release_in_flight gave back the claim and the message
+        # The message is not deleted: it may be the very message the new owner holds (deleting
+        # with an older receipt handle can remove it from under that owner, whose transient
+        # failure would then never be retried), and if it is a duplicate, it comes back after
+        # its visibility timeout and is deferred or skipped by the task's state then.
+        log.warning(
+            "lost the claim; the images are not stored",
+            extra={"stage": "lost", "task_id": attempt.task_id, "worker_id": attempt.worker_id},
+        )
+        return Outcome.SKIPPED
 
     def _skip(self, task_id: str, delivery: Delivery, record: TaskRecord | None) -> Outcome:
         status = record.status if record else "missing"
@@ -360,6 +396,8 @@ class TaskProcessor:
                     lease_seconds=self._visibility,
                 )
             except ConditionFailed:
+                # Another attempt owns the task: write nothing more for this one (see _run).
+                attempt.closed = attempt.lost = True
                 log.warning("lost the claim", extra={"stage": "lost", "task_id": attempt.task_id})
                 return False
             except AwsUnavailable as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -51,6 +52,13 @@ class WebUIClient:
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise WebUIError(f"WebUI unreachable: {reason}", permanent=False) from exc
+        except http.client.HTTPException as exc:
+            # Not an OSError: an answer cut short (IncompleteRead, when the WebUI closes before
+            # its Content-Length), or one that is not HTTP (BadStatusLine, LineTooLong). A WebUI
+            # that restarts or crashes mid-answer does this, so a retry may help.
+            raise WebUIError(
+                f"WebUI sent a broken HTTP answer: {type(exc).__name__}: {exc}", permanent=False
+            ) from exc
         return decode_images(body)
 
 
@@ -70,7 +78,13 @@ def decode_images(body: bytes) -> list[bytes]:
         if not isinstance(image, str):
             raise WebUIError(f"WebUI image {number} is not base64 text", permanent=True)
         # Some forks answer data URLs ("data:image/png;base64,...").
-        text = image.split(",", 1)[1] if image.startswith("data:") else image
+        text = image
+        if image.startswith("data:"):
+            _, comma, text = image.partition(",")
+            if not comma:
+                raise WebUIError(
+                    f"WebUI image {number} is a data URL without data (no comma)", permanent=True
+                )
         try:
             data = base64.b64decode(text, validate=True)
         except (binascii.Error, ValueError) as exc:

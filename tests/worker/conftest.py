@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -9,7 +10,8 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,57 @@ def limited_stack() -> Iterator[Stack]:
     """An in-process stack whose queue hands a message to the dead-letter queue after 2 receives."""
     with mock_aws():
         yield build_stack(None, max_receive_count=2)
+
+
+@dataclass(kw_only=True)
+class CannedWebUI:
+    """A WebUI that answers every POST with the same raw bytes, then closes the connection."""
+
+    url: str
+    answer: bytes
+    calls: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def http_answer(body: bytes, *, content_length: int | None = None) -> bytes:
+    """A raw HTTP 200 carrying `body`, announcing `content_length` bytes (the body's by default)."""
+    length = len(body) if content_length is None else content_length
+    head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n"
+    return head.encode() + b"\r\n" + body
+
+
+@contextmanager
+def canned_webui(answer: bytes) -> Iterator[CannedWebUI]:
+    """Serve `answer` byte for byte (broken HTTP included) on a free loopback port."""
+    canned: CannedWebUI
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            # Read the whole request, so that closing early is a clean end of the answer and
+            # not a reset the client would see as an OSError.
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with canned.lock:
+                canned.calls += 1
+            self.close_connection = True
+            # OSError: the client stopped reading (an over-long line): that was the point.
+            with contextlib.suppress(OSError):
+                self.wfile.write(canned.answer)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    host, port = server.server_address[:2]
+    canned = CannedWebUI(url=f"http://{host!s}:{port}", answer=answer)
+    thread = threading.Thread(target=server.serve_forever, args=(0.1,), name="canned-webui")
+    thread.start()
+    try:
+        yield canned
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
 
 
 def worker_settings(stack: Stack, webui_url: str, **overrides: Any) -> WorkerSettings:

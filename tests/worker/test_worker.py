@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 
 from service import contract
 from service.devtools.png import png_size
 from service.devtools.standin_webui import StandInWebUI
 from service.queue import TaskQueue
+from service.worker.webui import WebUIClient
 from tests.builders import task_request
 from tests.conftest import CLOUDFRONT_DOMAIN, Stack, free_port
 from tests.processes import wait_for
-from tests.worker.conftest import queue_counts, running_worker, status
+from tests.worker.conftest import (
+    canned_webui,
+    http_answer,
+    queue_counts,
+    running_worker,
+    status,
+)
 
 UTC_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
@@ -266,3 +275,138 @@ def test_a_live_claim_held_by_another_worker_is_not_rendered_again(
 
     assert status(aws_stack, task_id) == "processing"
     assert standin.total_calls() == 0
+
+
+def gave_up_at_the_receive_limit(stack: Stack, task_id: str) -> str:
+    """Wait until the task failed and its message is dead-lettered; return the task's error."""
+    wait_for(lambda: status(stack, task_id) == "failed", timeout=15, what="failed")
+    wait_for(
+        lambda: queue_counts(stack, stack.dlq_url)[0] == 1,
+        timeout=15,
+        what="the message in the dead-letter queue",
+    )
+    item = stack.item(task_id)
+    assert item is not None
+    assert item["attempts"] == {"N": "2"}
+    return str(json.loads(item["processRes"]["S"])["error"])
+
+
+def test_a_webui_answer_cut_short_is_retried_then_failed_at_the_receive_limit(
+    limited_stack: Stack,
+) -> None:
+    # Given a WebUI that announces 1000 bytes and closes after a few (http.client's
+    # IncompleteRead, which is no OSError), and a queue that gives up after 2 receives
+    task_id = "2b7f4c1a-8d3e-4f5a-9b6c-7d8e9f0a1b2c"
+    put_task(limited_stack, task_id, request_data=contract.request_data("/sdapi/v1/txt2img", {}))
+    cut_short = http_answer(b'{"images": ["iVBOR', content_length=1000)
+
+    with canned_webui(cut_short) as webui, running_worker(limited_stack, webui.url):
+        # Then the message comes back once, and the second failure fails the task
+        error = gave_up_at_the_receive_limit(limited_stack, task_id)
+
+    assert error.startswith(
+        "gave up after 2 attempts: WebUI sent a broken HTTP answer: IncompleteRead"
+    )
+    assert webui.calls == 2
+    assert queue_counts(limited_stack) == (0, 0)
+
+
+def test_an_unexpected_error_is_retried_then_failed_at_the_receive_limit(
+    limited_stack: Stack,
+    standin: StandInWebUI,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given a bug: the WebUI client raises an exception nobody maps to a task's failure
+    def broken(self: WebUIClient, api: str, payload: dict[str, Any]) -> list[bytes]:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(WebUIClient, "render", broken)
+    task_id = "4e5f6a7b-8c9d-4e0f-a1b2-c3d4e5f6a7b8"
+    put_task(limited_stack, task_id, request_data=contract.request_data("/sdapi/v1/txt2img", {}))
+
+    with running_worker(limited_stack, standin.url):
+        error = gave_up_at_the_receive_limit(limited_stack, task_id)
+
+    assert error == "gave up after 2 attempts: unexpected error: RuntimeError: a bug"
+    assert queue_counts(limited_stack) == (0, 0)
+    # And each attempt logged the error with its traceback and the task's id
+    logged = [r for r in caplog.records if getattr(r, "task_id", None) == task_id and r.exc_info]
+    assert [r.getMessage() for r in logged] == ["unexpected error", "unexpected error"]
+
+
+def test_a_data_url_without_data_fails_the_task_at_once(aws_stack: Stack) -> None:
+    # Given a WebUI whose image is "data:abc": a data URL with no comma, so no data
+    task_id = "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d"
+    put_task(aws_stack, task_id, request_data=contract.request_data("/sdapi/v1/txt2img", {}))
+    answer = http_answer(json.dumps({"images": ["data:abc"]}).encode())
+
+    with canned_webui(answer) as webui, running_worker(aws_stack, webui.url):
+        wait_for(lambda: settled(aws_stack, task_id, "failed"), timeout=15, what="failed")
+
+    # Then it failed as a permanent error: one render, no retry, a clear reason
+    item = aws_stack.item(task_id)
+    assert item is not None
+    assert item["attempts"] == {"N": "1"}
+    assert json.loads(item["processRes"]["S"]) == {
+        "cnt": 0,
+        "images": [],
+        "error": "WebUI image 1 is a data URL without data (no comma)",
+    }
+    assert webui.calls == 1
+
+
+def test_a_worker_that_lost_its_claim_stores_no_images(
+    aws_stack: Stack, standin: StandInWebUI, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a render that takes 4 s, heartbeats each second (3 s visibility)
+    standin.set_behaviour(delay_seconds=4)
+    task_id = "8c9d0e1f-2a3b-4c4d-9e5f-6a7b8c9d0e1f"
+    put_task(
+        aws_stack,
+        task_id,
+        request_data=contract.request_data("/sdapi/v1/txt2img", {"width": 16, "height": 16}),
+    )
+    other = "other-host:1:0123456789ab"
+
+    def attempt_ended_lost() -> bool:
+        # The attempt's own thread (not its heartbeat's) concluded that it lost the claim.
+        return any(
+            getattr(r, "stage", None) == "lost" and r.threadName.startswith("worker-")
+            for r in caplog.records
+        )
+
+    with (
+        caplog.at_level(logging.INFO, logger="service.worker"),
+        running_worker(aws_stack, standin.url),
+    ):
+        wait_for(lambda: standin.total_calls() == 1, timeout=10, what="the render call")
+        # When another worker takes the task over while this one renders
+        aws_stack.clients.dynamodb.update_item(
+            TableName=aws_stack.resources.table_name,
+            Key={"taskId": {"S": task_id}},
+            UpdateExpression="SET workerId = :other, leaseUntil = :until",
+            ExpressionAttributeValues={
+                ":other": {"S": other},
+                ":until": {"N": str(int(time.time()) + 60)},
+            },
+        )
+        wait_for(attempt_ended_lost, timeout=15, what="the first attempt to end")
+
+    # Then the first worker put nothing under the task's keys
+    listed = aws_stack.clients.s3.list_objects_v2(
+        Bucket=aws_stack.resources.bucket_name, Prefix=f"{contract.IMAGE_KEY_PREFIX}{task_id}-"
+    )
+    assert listed["KeyCount"] == 0
+    # And the task is still the other worker's
+    item = aws_stack.item(task_id)
+    assert item is not None
+    assert item["workerId"] == {"S": other}
+    assert item["taskStatus"] == {"S": "processing"}
+    # And the heartbeat noticed the loss, and the attempt said why it stored nothing
+    messages = [(r.threadName.split("-")[0], r.getMessage()) for r in caplog.records]
+    assert ("heartbeat", "lost the claim") in messages
+    assert ("worker", "lost the claim; the images are not stored") in messages
+    # And the message was kept (in flight or back on the queue), not deleted
+    assert sum(queue_counts(aws_stack)) == 1
+    assert standin.total_calls() == 1
