@@ -36,7 +36,7 @@ control_socket_disable = True
 def post_worker_init(worker: Any) -> None:
     """Exempt what the app loaded (boto3's service models, above all) from garbage collection.
 
-    Every full collection would otherwise walk those long-lived objects again; `make bench`
-    measured a quarter of a POST's CPU and a third of a GET's going to that.
+    Every full collection would otherwise walk those long-lived objects again (see
+    docs/performance.md for what it saved).
     """
     gc.freeze()
