@@ -57,6 +57,9 @@ def aws_call(action: str) -> Iterator[None]:
         code = exc.response.get("Error", {}).get("Code", "")
         if code == "ConditionalCheckFailedException":
             raise ConditionFailed(f"{action}: the item is not in the expected state") from exc
+        if code == "ValidationException":
+            # AWS refused the request itself: a bug of ours, not an outage to retry (a 500).
+            raise
         raise AwsUnavailable(f"{action} failed: {code or exc}") from exc
     except BotoCoreError as exc:
         raise AwsUnavailable(f"{action} failed: {exc}") from exc
