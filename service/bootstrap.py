@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 from service.aws import AwsClients, aws_call, make_clients
 from service.errors import AwsUnavailable
-from service.settings import ConfigError, aws_from_env
+from service.settings import ConfigError, aws_from_env, env_int, env_switch
 
 # Long enough for a render plus uploads, the worker's heartbeat extends it for longer jobs.
 VISIBILITY_TIMEOUT_SECONDS = 120
@@ -38,18 +38,12 @@ class Resources:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Resources:
         """Read DYNAMODB_TABLE, QUEUE_NAME, IMAGES_BUCKET, MAX_RECEIVE_COUNT, IMAGES_PUBLIC_READ."""
-        raw_count = env.get("MAX_RECEIVE_COUNT", "5")
-        if not raw_count.isdigit() or int(raw_count) < 1:
-            raise ConfigError(f"MAX_RECEIVE_COUNT must be a positive integer, got {raw_count!r}")
-        public = env.get("IMAGES_PUBLIC_READ", "0").strip()
-        if public not in ("0", "1"):
-            raise ConfigError(f"IMAGES_PUBLIC_READ must be 0 or 1, got {public!r}")
         return cls(
             table_name=env.get("DYNAMODB_TABLE") or cls.table_name,
             queue_name=env.get("QUEUE_NAME") or cls.queue_name,
             bucket_name=env.get("IMAGES_BUCKET") or cls.bucket_name,
-            max_receive_count=int(raw_count),
-            public_images=public == "1",
+            max_receive_count=env_int(env, "MAX_RECEIVE_COUNT", cls.max_receive_count, minimum=1),
+            public_images=env_switch(env, "IMAGES_PUBLIC_READ", cls.public_images),
         )
 
 

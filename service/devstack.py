@@ -24,28 +24,12 @@ from moto.server import ThreadedMotoServer
 from service.aws import make_clients
 from service.bootstrap import Resources, ensure_resources
 from service.errors import AwsUnavailable
-from service.settings import ConfigError, aws_from_env
+from service.settings import ConfigError, aws_from_env, env_port, env_switch
 
 HOST = "127.0.0.1"
 READY_TIMEOUT_SECONDS = 30
 # The worker may finish the task in hand before it stops.
 STOP_TIMEOUT_SECONDS = 30
-
-
-def _port(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, str(default))
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
-        raise ConfigError(f"{name} must be a TCP port number, got {raw!r}")
-    return int(raw)
-
-
-def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    if raw not in ("0", "1"):
-        raise ConfigError(f"{name} must be 0 or 1, got {raw!r}")
-    return raw == "1"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,10 +42,10 @@ class Layout:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Layout:
         """Read BUILTIN_WORKER (default 1) and STANDIN_WEBUI (default: as BUILTIN_WORKER)."""
-        builtin_worker = _switch(env, "BUILTIN_WORKER", True)
+        builtin_worker = env_switch(env, "BUILTIN_WORKER", True)
         return cls(
             builtin_worker=builtin_worker,
-            standin_webui=_switch(env, "STANDIN_WEBUI", builtin_worker),
+            standin_webui=env_switch(env, "STANDIN_WEBUI", builtin_worker),
         )
 
 
@@ -70,7 +54,7 @@ def stack_env(env: Mapping[str, str], *, moto_port: int) -> dict[str, str]:
     endpoint = f"http://{HOST}:{moto_port}"
     resources = Resources.from_env(env)
     layout = Layout.from_env(env)
-    standin_port = _port(env, "STANDIN_PORT", 7860)
+    standin_port = env_port(env, "STANDIN_PORT", 7860)
     shared = {
         **env,
         "AWS_ACCESS_KEY_ID": "test",
@@ -83,7 +67,7 @@ def stack_env(env: Mapping[str, str], *, moto_port: int) -> dict[str, str]:
         "CLOUDFRONT_DOMAIN": f"{endpoint}/{resources.bucket_name}",
         "IMAGES_PUBLIC_READ": "1",
         "HOST": HOST,
-        "PORT": str(_port(env, "PORT", 8000)),
+        "PORT": str(env_port(env, "PORT", 8000)),
         "STANDIN_HOST": HOST,
         "STANDIN_PORT": str(standin_port),
         # A render takes a moment, so a person polling sees the task go through its states.
@@ -164,7 +148,7 @@ def _banner(env: Mapping[str, str], layout: Layout) -> str:
 def main() -> None:
     """Start moto, create the resources, run the processes; stop them all on Ctrl-C or SIGTERM."""
     try:
-        moto_port = _port(os.environ, "MOTO_PORT", 4566)
+        moto_port = env_port(os.environ, "MOTO_PORT", 4566)
         # This process and the ones it starts share one environment: boto3 reads credentials there.
         os.environ.update(stack_env(os.environ, moto_port=moto_port))
         resources = Resources.from_env(os.environ)

@@ -90,6 +90,24 @@ def env_float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def env_port(env: Mapping[str, str], name: str, default: int) -> int:
+    """Parse a TCP port number variable."""
+    port = env_int(env, name, default, minimum=1)
+    if port > 65535:
+        raise ConfigError(f"{name} must be a TCP port number, got {port}")
+    return port
+
+
+def env_switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """Parse a 0/1 switch variable."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if raw not in ("0", "1"):
+        raise ConfigError(f"{name} must be 0 or 1, got {raw!r}")
+    return raw == "1"
+
+
 def _list(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
     raw = env.get(name)
     if raw is None:
@@ -172,7 +190,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         ready_cache_seconds=env_float(env, "READY_CACHE_SECONDS", 5.0),
         log_level=log_level_from_env(env),
         host=env.get("HOST", "").strip() or "0.0.0.0",  # noqa: S104 (a container's interface)
-        port=env_int(env, "PORT", 8000, minimum=1),
+        port=env_port(env, "PORT", 8000),
         processes=env_int(env, "WEB_CONCURRENCY", 2, minimum=1),
         threads=threads,
         limits=limits,

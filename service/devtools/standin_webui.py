@@ -34,6 +34,7 @@ from typing import Any
 
 from service.devtools.png import landscape
 from service.logs import configure_logging
+from service.settings import ConfigError, env_port, log_level_from_env
 
 log = logging.getLogger("service.devtools.standin_webui")
 
@@ -272,11 +273,12 @@ def main() -> None:
     """Serve until SIGTERM or Ctrl-C."""
     env = os.environ
     host = env.get("STANDIN_HOST", "").strip() or "127.0.0.1"
-    raw_port = env.get("STANDIN_PORT", "").strip() or "7860"
-    if not raw_port.isdigit() or not 0 < int(raw_port) < 65536:
-        sys.exit(f"configuration error: STANDIN_PORT must be a TCP port number, got {raw_port!r}")
-    configure_logging(env.get("LOG_LEVEL", "").strip().upper() or "INFO")
-    standin = StandInWebUI(host=host, port=int(raw_port), behaviour=_behaviour_from_env(env))
+    try:
+        port = env_port(env, "STANDIN_PORT", 7860)
+        configure_logging(log_level_from_env(env))
+    except ConfigError as exc:
+        sys.exit(f"configuration error: {exc}")
+    standin = StandInWebUI(host=host, port=port, behaviour=_behaviour_from_env(env))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     log.info("stand-in WebUI serving", extra={"url": standin.url, **asdict(standin.behaviour)})
     try:

@@ -51,6 +51,7 @@ def test_aws_default_region_stands_in_for_aws_region() -> None:
         ("WEB_CONCURRENCY", "two", "WEB_CONCURRENCY must be an integer"),
         ("GUNICORN_THREADS", "0", "GUNICORN_THREADS must be at least 1"),
         ("PORT", "http", "PORT must be an integer"),
+        ("PORT", "70000", "PORT must be a TCP port number"),
         ("ALLOWED_APIS", "/sdapi/v1/txt2img,/internal/ping", "'/internal/ping' is not a WebUI"),
     ],
 )
