@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import time
 import urllib.error
@@ -33,13 +32,6 @@ def unavailable(reason: str) -> None:
     if os.environ.get("SD_REQUIRE_DOCKER") == "1":
         pytest.fail(f"SD_REQUIRE_DOCKER=1 but no Docker engine: {reason}", pytrace=False)
     pytest.skip(f"{SKIP_PREFIX}{reason}{SKIP_SUFFIX}")
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for_http(

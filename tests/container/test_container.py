@@ -24,12 +24,12 @@ import yaml
 from service.aws import make_clients
 from service.bootstrap import Resources, ensure_resources
 from service.settings import AwsSettings
+from tests.conftest import free_port
 from tests.container.harness import (
     BUILD_TIMEOUT_SECONDS,
     CONTAINER_TEST_TIMEOUT_SECONDS,
     TEST_LABEL,
     Docker,
-    free_port,
     wait_for_http,
 )
 
