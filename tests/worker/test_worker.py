@@ -198,13 +198,17 @@ def test_a_duplicate_delivery_after_the_task_finished_is_skipped(
 def test_concurrent_duplicate_deliveries_render_once(
     aws_stack: Stack, client: FlaskClient, standin: StandInWebUI
 ) -> None:
-    # Given two deliveries of one task, two worker threads, and a WebUI that takes a while
+    # Given two worker threads, a WebUI that takes a while, and a task one thread is rendering
     standin.set_behaviour(delay_seconds=1.5)
     task_id = submit(client, width=64, height=64)
-    TaskQueue(client=aws_stack.clients.sqs, queue_url=aws_stack.queue_url).send(task_id)
 
-    # When both are received at once, the second finds the claim held and looks again later
     with running_worker(aws_stack, standin.url, concurrency=2):
+        wait_for(lambda: standin.total_calls() == 1, timeout=10, what="the first render call")
+        # When a duplicate of its message arrives, the idle thread finds the claim held and
+        # looks again later. (The duplicate is sent once the claim holds: moto in-process does
+        # not make a conditional write atomic against another thread's, as DynamoDB does, and
+        # let two claims made in the same millisecond both succeed about once in 200 tries.)
+        TaskQueue(client=aws_stack.clients.sqs, queue_url=aws_stack.queue_url).send(task_id)
         wait_for(lambda: settled(aws_stack, task_id, "finished"), timeout=20, what="finished")
 
     assert standin.total_calls() == 1
